@@ -1,0 +1,117 @@
+"""The life of a service process: event loop, SIGTERM, gRPC server with health, admin HTTP.
+
+Every service's `__main__` is `runtime.run(name, serve)` where `serve(stop)` starts
+its servers, waits for `stop` and shuts them down in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+
+import grpc
+from aiohttp import web
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+log = logging.getLogger(__name__)
+
+# Lets an in-flight gRPC call finish before the server closes on SIGTERM.
+SHUTDOWN_GRACE_S = 5.0
+
+# Retries idempotent-by-design calls when a replica is restarting (UNAVAILABLE).
+_RETRY_SERVICE_CONFIG = json.dumps({
+    "methodConfig": [{
+        "name": [{}],
+        "retryPolicy": {
+            "maxAttempts": 4,
+            "initialBackoff": "0.1s",
+            "maxBackoff": "1s",
+            "backoffMultiplier": 2,
+            "retryableStatusCodes": ["UNAVAILABLE"],
+        },
+    }]
+})
+
+
+def run(serve: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        pass
+    asyncio.run(_run_until_signal(serve))
+
+
+async def _run_until_signal(serve: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(stop)
+    log.info("stopped")
+
+
+def channel(address: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(address, options=[
+        ("grpc.service_config", _RETRY_SERVICE_CONFIG),
+        ("grpc.enable_retries", 1),
+        ("grpc.keepalive_time_ms", 30_000),
+    ])
+
+
+class GrpcServer:
+    """A gRPC server with the standard health service, serving on all interfaces."""
+
+    def __init__(self, port: int, services: Iterable[tuple[Callable, object, str]]) -> None:
+        self.server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.names = []
+        for add_to_server, servicer, name in services:
+            add_to_server(servicer, self.server)
+            self.names.append(name)
+        self.port = self.server.add_insecure_port(f"[::]:{port}")
+
+    async def start(self) -> None:
+        await self.server.start()
+        for name in ["", *self.names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self) -> None:
+        # NOT_SERVING first, so load balancers stop routing here before we close.
+        for name in ["", *self.names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(SHUTDOWN_GRACE_S)
+
+
+def metrics_response(_request: web.Request | None = None) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+class AdminServer:
+    """Plain HTTP beside a gRPC server: /metrics for Prometheus, /healthz for liveness."""
+
+    def __init__(self, port: int, routes: Iterable[web.RouteDef] = ()) -> None:
+        self.port = port
+        app = web.Application()
+        app.router.add_get("/metrics", metrics_response)
+        app.router.add_get("/healthz", lambda _r: web.json_response({"status": "ok"}))
+        app.add_routes(list(routes))
+        self.runner = web.AppRunner(app, access_log=None)
+
+    async def start(self) -> None:
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "0.0.0.0", self.port).start()
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+
+
+def announce(service: str, **ports: int) -> None:
+    """One line saying where a service listens; the dev launcher prints these."""
+    log.info("%s listening on %s", service, ", ".join(f"{k}:{v}" for k, v in ports.items()),
+             extra={"ports": ports})

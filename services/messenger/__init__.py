@@ -1,0 +1,1 @@
+"""The messenger: chats, members, messages and read state, the source of truth."""

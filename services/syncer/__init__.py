@@ -1,0 +1,1 @@
+"""The syncer ("destrib-syncer" in the seed): routing, live delivery, counter updates, reconciliation."""

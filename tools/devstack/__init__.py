@@ -1,0 +1,1 @@
+"""The whole system on one machine: embedded Postgres and Redis, four service processes."""
