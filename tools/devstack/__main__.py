@@ -40,6 +40,8 @@ def say(text: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("DATA_DIR", ".data")))
+    parser.add_argument("--free-ports", action="store_true",
+                        help="pick free ports instead of 10000/50051-50053/9101-9103 (tests, a second copy)")
     args = parser.parse_args()
     data_dir = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,7 @@ def main() -> int:
             say(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")
             env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
                    "JWT_SECRET": jwt_secret(data_dir), "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
-            return run_services(env, Ports(), stopping)
+            return run_services(env, Ports.free() if args.free_ports else Ports(), stopping)
 
 
 def run_services(env: dict[str, str], ports: Ports, stopping: list) -> int:
@@ -65,10 +67,11 @@ def run_services(env: dict[str, str], ports: Ports, stopping: list) -> int:
     try:
         group.start(core_services(ports))
         say("ready:")
-        say(f"  gateway    http://localhost:{ports.gateway}   (REST, ws://localhost:{ports.gateway}/messenger/ws, /metrics, /openapi.json)")
-        say(f"  messenger  grpc localhost:{ports.messenger}   metrics http://localhost:{ports.messenger_http}/metrics")
-        say(f"  counter    grpc localhost:{ports.counter}   metrics http://localhost:{ports.counter_http}/metrics")
-        say(f"  syncer     grpc localhost:{ports.syncer}   metrics http://localhost:{ports.syncer_http}/metrics")
+        say(f"  gateway    http://localhost:{ports.gateway}   metrics http://localhost:{ports.gateway}/metrics   "
+            f"(REST, ws://localhost:{ports.gateway}/messenger/ws, /openapi.json)")
+        say(f"  messenger  grpc://localhost:{ports.messenger}   metrics http://localhost:{ports.messenger_http}/metrics")
+        say(f"  counter    grpc://localhost:{ports.counter}   metrics http://localhost:{ports.counter_http}/metrics")
+        say(f"  syncer     grpc://localhost:{ports.syncer}   metrics http://localhost:{ports.syncer_http}/metrics")
         say(f"  postgres   {env['DATABASE_URL']}")
         say(f"  redis      {env['REDIS_URL']}")
         say("Ctrl-C stops everything.")
