@@ -23,14 +23,14 @@ def setting(env: str, default: Any, help: str = "") -> Any:
 
 def _parse(raw: str, kind: type, env: str) -> Any:
     if kind is bool:
-        if raw.lower() in {"1", "true", "yes", "on"}:
-            return True
-        if raw.lower() in {"0", "false", "no", "off", ""}:
-            return False
-    try:
-        return kind(raw)
-    except ValueError:
-        pass
+        flags = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+        if raw.lower() in flags:
+            return flags[raw.lower()]
+    else:
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
     raise ConfigError(f"{env}={raw!r} is not a valid {kind.__name__}")
 
 
