@@ -20,8 +20,13 @@ from syncer.server import SyncerServicer
 
 log = logging.getLogger(__name__)
 
-DIRTY_BACKLOG = Gauge("counter_dirty_backlog", "Pairs the next incremental reconcile would check", ["shards"])
-LAST_RUN = Gauge("reconcile_last_run", "The latest reconcile run per shard", ["shard", "shards", "field"])
+DIRTY_BACKLOG = Gauge("counter_dirty_backlog", "Pairs the next incremental reconcile would check, all shards")
+LAST_RUN = {
+    "checked": Gauge("reconcile_last_checked", "Pairs checked by the shard's latest run", ["shard", "shards"]),
+    "drifted": Gauge("reconcile_last_drift_found", "Drifted counters found by the shard's latest run", ["shard", "shards"]),
+    "repaired": Gauge("reconcile_last_drift_repaired", "Counters repaired by the shard's latest run", ["shard", "shards"]),
+    "duration_s": Gauge("reconcile_last_duration_seconds", "How long the shard's latest run took", ["shard", "shards"]),
+}
 METRICS_REFRESH_S = 30
 
 
@@ -34,7 +39,7 @@ def backlog_route(pool) -> web.RouteDef:
         except ValueError:
             return web.json_response({"code": 400, "message": "shards must be an integer in 1..1024"}, status=400)
         result = await backlog(pool, shards)
-        DIRTY_BACKLOG.labels(str(shards)).set(result["total"])
+        DIRTY_BACKLOG.set(result["total"])
         return web.json_response(result)
 
     return web.get("/backlog", handle)
@@ -49,8 +54,9 @@ async def refresh_reconcile_metrics(pool, stop: asyncio.Event) -> None:
                 "extract(epoch FROM finished_at - started_at) AS duration_s "
                 "FROM reconcile_runs ORDER BY shards, shard, id DESC")
             for r in rows:
-                for field in ("checked", "drifted", "repaired", "duration_s"):
-                    LAST_RUN.labels(str(r["shard"]), str(r["shards"]), field).set(float(r[field]))
+                for field, gauge in LAST_RUN.items():
+                    gauge.labels(str(r["shard"]), str(r["shards"])).set(float(r[field]))
+            DIRTY_BACKLOG.set((await backlog(pool, 1))["total"])
         except Exception:
             log.exception("could not read reconcile results")
         try:
