@@ -4,6 +4,7 @@ works in a scratch database of its own and drops it at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,15 +21,21 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
-def database_url(pg_server_url: str) -> Iterator[str]:
+@contextlib.contextmanager
+def migrated_scratch_database(server_url: str) -> Iterator[str]:
     name = stores.scratch_database_name()
-    url = stores.create_database(pg_server_url, name, exist_ok=False)
+    url = stores.create_database(server_url, name, exist_ok=False)
     migrate.apply(url)
     try:
         yield url
     finally:
-        stores.drop_database(pg_server_url, name)
+        stores.drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server_url: str) -> Iterator[str]:
+    with migrated_scratch_database(pg_server_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -52,10 +59,5 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.fixture
 def scratch_database_url(pg_server_url: str) -> Iterator[str]:
     """A database of this test's own, for tests that look at every row (reconcile, faults)."""
-    name = stores.scratch_database_name()
-    url = stores.create_database(pg_server_url, name, exist_ok=False)
-    migrate.apply(url)
-    try:
+    with migrated_scratch_database(pg_server_url) as url:
         yield url
-    finally:
-        stores.drop_database(pg_server_url, name)

@@ -55,6 +55,19 @@ async def _run_until_signal(serve: Callable[[asyncio.Event], Awaitable[None]]) -
     log.info("stopped")
 
 
+async def every(interval_s: float, step: Callable[[], Awaitable[object]], stop: asyncio.Event, what: str) -> None:
+    """Runs `step` every interval until `stop`; a failing step is logged and tried again next time."""
+    while not stop.is_set():
+        try:
+            await step()
+        except Exception:
+            log.exception("%s failed; retrying in %.1fs", what, interval_s)
+        try:
+            await asyncio.wait_for(stop.wait(), interval_s)
+        except asyncio.TimeoutError:
+            pass
+
+
 def channel(address: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(address, options=[
         ("grpc.service_config", _RETRY_SERVICE_CONFIG),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from common import runtime
 from common.rpc.unread.v1 import messenger_pb2
 from syncer.flows import Flows
 
@@ -30,8 +31,8 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         await asyncio.gather(
-            self._every(self.interval_s, self.sweep_once, stop),
-            self._every(DELETE_INTERVAL_S, self.delete_applied, stop),
+            runtime.every(self.interval_s, self.sweep_once, stop, "sweeping deliveries and the outbox"),
+            runtime.every(DELETE_INTERVAL_S, self.delete_applied, stop, "deleting applied outbox events"),
         )
         try:
             await self.delete_applied()
@@ -54,15 +55,3 @@ class Relay:
         ids, self.flows.applied_outbox_ids = self.flows.applied_outbox_ids, []
         if ids:
             await self.flows.messenger.DeleteCounterEvents(messenger_pb2.DeleteCounterEventsRequest(ids=ids))
-
-    @staticmethod
-    async def _every(interval_s: float, step, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await step()
-            except Exception:
-                log.exception("sweeper step failed; retrying next interval")
-            try:
-                await asyncio.wait_for(stop.wait(), interval_s)
-            except asyncio.TimeoutError:
-                pass

@@ -45,24 +45,16 @@ def backlog_route(pool) -> web.RouteDef:
     return web.get("/backlog", handle)
 
 
-async def refresh_reconcile_metrics(pool, stop: asyncio.Event) -> None:
+async def refresh_reconcile_metrics(pool) -> None:
     """Jobs are short-lived; their results live in reconcile_runs and are exported from here."""
-    while not stop.is_set():
-        try:
-            rows = await pool.fetch(
-                "SELECT DISTINCT ON (shards, shard) shard, shards, checked, drifted, repaired, "
-                "extract(epoch FROM finished_at - started_at) AS duration_s "
-                "FROM reconcile_runs ORDER BY shards, shard, id DESC")
-            for r in rows:
-                for field, gauge in LAST_RUN.items():
-                    gauge.labels(str(r["shard"]), str(r["shards"])).set(float(r[field]))
-            DIRTY_BACKLOG.set((await backlog(pool, 1))["total"])
-        except Exception:
-            log.exception("could not read reconcile results")
-        try:
-            await asyncio.wait_for(stop.wait(), METRICS_REFRESH_S)
-        except asyncio.TimeoutError:
-            pass
+    rows = await pool.fetch(
+        "SELECT DISTINCT ON (shards, shard) shard, shards, checked, drifted, repaired, "
+        "extract(epoch FROM finished_at - started_at) AS duration_s "
+        "FROM reconcile_runs ORDER BY shards, shard, id DESC")
+    for r in rows:
+        for field, gauge in LAST_RUN.items():
+            gauge.labels(str(r["shard"]), str(r["shards"])).set(float(r[field]))
+    DIRTY_BACKLOG.set((await backlog(pool, 1))["total"])
 
 
 async def serve(settings: SyncerSettings, stop: asyncio.Event) -> None:
@@ -80,7 +72,8 @@ async def serve(settings: SyncerSettings, stop: asyncio.Event) -> None:
     await grpc_server.start()
     await admin.start()
     runtime.announce("syncer", grpc=grpc_server.port, http=settings.metrics_port)
-    background = [asyncio.create_task(relay.run(stop)), asyncio.create_task(refresh_reconcile_metrics(pool, stop))]
+    background = [asyncio.create_task(relay.run(stop)), asyncio.create_task(runtime.every(
+        METRICS_REFRESH_S, lambda: refresh_reconcile_metrics(pool), stop, "reading reconcile results"))]
     await stop.wait()
     await grpc_server.stop()
     await flows.drain()

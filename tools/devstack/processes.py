@@ -89,30 +89,33 @@ class Service:
             self.process.wait()
 
 
-def core_services(ports: Ports, log_dir: Path | None = None) -> list[Service]:
-    """messenger, counter, syncer and gateway, wired to each other on `ports`."""
-    addr = {"MESSENGER_ADDR": f"127.0.0.1:{ports.messenger}", "COUNTER_ADDR": f"127.0.0.1:{ports.counter}",
+def _addresses(ports: Ports) -> dict[str, str]:
+    return {"MESSENGER_ADDR": f"127.0.0.1:{ports.messenger}", "COUNTER_ADDR": f"127.0.0.1:{ports.counter}",
             "SYNCER_ADDR": f"127.0.0.1:{ports.syncer}"}
 
-    def log(name: str) -> Path | None:
-        return log_dir / f"{name}.log" if log_dir else None
 
+def _log_file(log_dir: Path | None, name: str) -> Path | None:
+    return log_dir / f"{name}.log" if log_dir else None
+
+
+def core_services(ports: Ports, log_dir: Path | None = None) -> list[Service]:
+    """messenger, counter, syncer and gateway, wired to each other on `ports`."""
     return [
         Service("messenger", "messenger", {"GRPC_PORT": str(ports.messenger), "METRICS_PORT": str(ports.messenger_http)},
-                f"grpc://127.0.0.1:{ports.messenger}", log("messenger")),
-        Service("counter", "counter", {"GRPC_PORT": str(ports.counter), "METRICS_PORT": str(ports.counter_http), **addr},
-                f"grpc://127.0.0.1:{ports.counter}", log("counter")),
+                f"grpc://127.0.0.1:{ports.messenger}", _log_file(log_dir, "messenger")),
+        Service("counter", "counter",
+                {"GRPC_PORT": str(ports.counter), "METRICS_PORT": str(ports.counter_http), **_addresses(ports)},
+                f"grpc://127.0.0.1:{ports.counter}", _log_file(log_dir, "counter")),
         *edge_services(ports, "", log_dir),
     ]
 
 
 def edge_services(ports: Ports, suffix: str, log_dir: Path | None = None) -> list[Service]:
     """A syncer and a gateway: the pair a second replica adds (suffix names it)."""
-    addr = {"MESSENGER_ADDR": f"127.0.0.1:{ports.messenger}", "COUNTER_ADDR": f"127.0.0.1:{ports.counter}",
-            "SYNCER_ADDR": f"127.0.0.1:{ports.syncer}"}
+    addr = _addresses(ports)
 
     def log(name: str) -> Path | None:
-        return log_dir / f"{name}{suffix}.log" if log_dir else None
+        return _log_file(log_dir, f"{name}{suffix}")
 
     return [
         Service(f"syncer{suffix}", "syncer", {"GRPC_PORT": str(ports.syncer), "METRICS_PORT": str(ports.syncer_http), **addr},
