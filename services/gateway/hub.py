@@ -121,7 +121,9 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._confirms:
-            await asyncio.wait(self._confirms, timeout=CONFIRM_DRAIN_S)
+            _, unfinished = await asyncio.wait(self._confirms, timeout=CONFIRM_DRAIN_S)
+            for task in unfinished:
+                task.cancel()
 
     def users(self) -> dict[str, int]:
         """user id -> sockets open here."""

@@ -30,8 +30,8 @@ async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 @pytest.fixture(scope="session")
-async def world() -> AsyncIterator[gateway_fakes.World]:
-    yield gateway_fakes.World()
+def world() -> gateway_fakes.World:
+    return gateway_fakes.World()
 
 
 @pytest.fixture(scope="session")
