@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from common import runtime
 from common.presence import ALIVE_TTL_S, Presence, Route, alive_key, channel, presence_key
 from gateway.metrics import FRAMES_OUT, OPEN_SOCKETS, ROUTED_NOWHERE, ROUTED_TO_SOCKET
 
@@ -97,13 +98,15 @@ class Hub:
         self._confirm_delivery = confirm_delivery
         self._sockets: dict[str, set[Connection]] = {}
         self._tasks: list[asyncio.Task] = []
+        self._stopping = asyncio.Event()
         self._confirms: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         # Subscribed before the first socket registers, so no route to it can be missed.
         pubsub = await self._subscribe()
         await self.refresh_presence()
-        self._tasks = [asyncio.create_task(self._listen(pubsub)), asyncio.create_task(self._keep_alive())]
+        self._tasks = [asyncio.create_task(self._listen(pubsub)), asyncio.create_task(
+            runtime.every(PRESENCE_REFRESH_S, self.refresh_presence, self._stopping, "presence refresh"))]
         log.info("hub started", extra={"instance": self.instance})
 
     async def close_sockets(self) -> None:
@@ -117,6 +120,7 @@ class Hub:
             log.warning("could not retire presence; it expires with the alive key", exc_info=True)
 
     async def stop(self) -> None:
+        self._stopping.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -213,14 +217,6 @@ class Hub:
         if not task.cancelled() and task.exception() is not None:
             log.warning("delivery confirmation failed; the syncer's sweeper will settle it",
                         exc_info=task.exception())
-
-    async def _keep_alive(self) -> None:
-        while True:
-            await asyncio.sleep(PRESENCE_REFRESH_S)
-            try:
-                await self.refresh_presence()
-            except RedisError:
-                log.warning("could not refresh presence", exc_info=True)
 
     async def refresh_presence(self) -> None:
         was_alive = await self.redis.set(alive_key(self.instance), "1", ex=ALIVE_TTL_S, get=True)
