@@ -74,8 +74,19 @@ class Presence:
     async def disconnected(self, instance: str, user_id: str) -> None:
         await self._disconnect(keys=[presence_key(user_id)], args=[instance])
 
-    async def heartbeat(self, instance: str) -> None:
-        await self.redis.set(alive_key(instance), "1", ex=ALIVE_TTL_S)
+    async def heartbeat(self, instance: str, sockets: dict[str, int]) -> bool:
+        """Keeps the instance alive; returns False when its presence had been lost and was rewritten.
+
+        The alive key missing means Redis restarted empty (or a syncer pruned this
+        instance after a stall): without rewriting, these users would look offline.
+        """
+        if await self.redis.set(alive_key(instance), "1", ex=ALIVE_TTL_S, get=True) is not None or not sockets:
+            return True
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for user_id, count in sockets.items():
+                pipe.hset(presence_key(user_id), instance, count)
+            await pipe.execute()
+        return False
 
     async def retire(self, instance: str, user_ids: list[str]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:

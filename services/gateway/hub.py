@@ -22,14 +22,14 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from common import runtime
-from common.presence import ALIVE_TTL_S, Presence, Route, alive_key, channel, presence_key
+from common.presence import Presence, Route, channel
 from gateway.metrics import FRAMES_OUT, OPEN_SOCKETS, ROUTED_NOWHERE, ROUTED_TO_SOCKET
 
 log = logging.getLogger(__name__)
 
 # Frames queued for one socket before it counts as too slow and is closed.
 OUTBOX_FRAMES = 256
-# Well inside ALIVE_TTL_S, so one missed refresh does not make this process look dead.
+# Well inside presence.ALIVE_TTL_S, so one missed refresh does not make this process look dead.
 PRESENCE_REFRESH_S = 5.0
 RESUBSCRIBE_DELAY_S = 1.0
 CONFIRM_DRAIN_S = 5.0
@@ -219,12 +219,5 @@ class Hub:
                         exc_info=task.exception())
 
     async def refresh_presence(self) -> None:
-        was_alive = await self.redis.set(alive_key(self.instance), "1", ex=ALIVE_TTL_S, get=True)
-        if was_alive is None and self._sockets:
-            # Redis lost this process's presence (it restarted empty, or we stalled past the
-            # TTL and a syncer pruned us): write it again, or these users look offline.
-            log.warning("presence was lost; writing it again", extra={"users": len(self._sockets)})
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for user_id, sockets in self.users().items():
-                    pipe.hset(presence_key(user_id), self.instance, sockets)
-                await pipe.execute()
+        if not await self.presence.heartbeat(self.instance, self.users()):
+            log.warning("presence was lost; wrote it again", extra={"users": len(self._sockets)})
