@@ -24,6 +24,9 @@ from gateway.upstreams import Upstreams
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
+# Frames up to this many times the limit are read and refused with an error frame, so a
+# client that overshoots keeps its socket; beyond that aiohttp closes it (1009).
+OVERSIZE_READ_FACTOR = 4
 
 
 class SocketApi:
@@ -41,7 +44,7 @@ class SocketApi:
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         # Checked before the upgrade, so a bad token gets a plain 401, not a socket that closes.
         user_id = self.auth.user_of(request, token_in_query=True)
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=self.max_frame_bytes)
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=self.max_frame_bytes * OVERSIZE_READ_FACTOR)
         if not ws.can_prepare(request).ok:
             raise ApiError(426, "this endpoint speaks WebSocket only: send an Upgrade request")
         await ws.prepare(request)
@@ -57,7 +60,9 @@ class SocketApi:
     async def _converse(self, connection: Connection) -> None:
         async for message in connection.ws:
             FRAMES_IN.inc()
-            if message.type is WSMsgType.TEXT:
+            if message.type is WSMsgType.TEXT and len(message.data.encode()) > self.max_frame_bytes:
+                connection.push(frames.error(413, f"the frame is larger than {self.max_frame_bytes} bytes"))
+            elif message.type is WSMsgType.TEXT:
                 connection.push(await self._answer(connection.user_id, message.data))
             elif message.type is WSMsgType.BINARY:
                 connection.push(frames.error(400, "binary frames are not supported: send JSON as text"))

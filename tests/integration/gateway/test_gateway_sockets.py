@@ -101,6 +101,15 @@ async def test_too_many_messages_or_too_long_a_text_is_400(gateway: TestClient, 
         assert (await answer(ws))["payload"]["code"] == 400
 
 
+async def test_an_oversized_frame_gets_413_and_the_socket_stays_open(gateway: TestClient, new_user) -> None:
+    bob = await new_user()
+    async with gateway.ws_connect(f"/messenger/ws?token={bob.access_token}") as ws:
+        await ws.send_str(json.dumps({"topic": "messenger", "padding": "x" * 70_000}))
+        assert (await answer(ws))["payload"]["code"] == 413
+        await ws.send_str("{}")
+        assert (await answer(ws))["payload"]["code"] == 400
+
+
 async def test_a_binary_frame_gets_an_error_frame(gateway: TestClient, new_user) -> None:
     bob = await new_user()
     async with gateway.ws_connect(f"/messenger/ws?token={bob.access_token}") as ws:
