@@ -24,12 +24,16 @@ class Authenticator:
         """The user whose access token came with the request: the Authorization header
         (raw, as the seed sends it, or `Bearer <token>`), or `?token=` where a browser
         WebSocket cannot set headers."""
+        return self.session_of(request, token_in_query)[0]
+
+    def session_of(self, request: web.Request, token_in_query: bool = False) -> tuple[str, float]:
+        """`user_of`, plus when the token expires (unix time)."""
         token = request.query.get("token", "") if token_in_query else ""
         token = token or _from_header(request.headers.get("Authorization", ""))
         if not token:
             raise unauthorized("missing access token")
         try:
-            return self.tokens.access_user(token)
+            return self.tokens.access_session(token)
         except TokenError as exc:
             raise unauthorized(str(exc)) from None
 

@@ -7,7 +7,9 @@ never holds up another.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 
 import grpc
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -43,19 +45,28 @@ class SocketApi:
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         # Checked before the upgrade, so a bad token gets a plain 401, not a socket that closes.
-        user_id = self.auth.user_of(request, token_in_query=True)
+        user_id, expires_at = self.auth.session_of(request, token_in_query=True)
         ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=self.max_frame_bytes * OVERSIZE_READ_FACTOR)
         if not ws.can_prepare(request).ok:
             raise ApiError(426, "this endpoint speaks WebSocket only: send an Upgrade request")
         await ws.prepare(request)
         connection = Connection(user_id, ws)
+        # The token only vouches for the user until it expires; so does the socket.
+        expiry = asyncio.get_running_loop().call_later(
+            max(0.0, expires_at - time.time()), lambda: asyncio.create_task(self._expire(ws)))
         try:
             async with self.hub.attached(connection):
                 await self._converse(connection)
         except RedisError:
             log.warning("cannot record presence; closing the socket", extra={"user_id": user_id}, exc_info=True)
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"presence unavailable, reconnect later")
+        finally:
+            expiry.cancel()
         return ws
+
+    @staticmethod
+    async def _expire(ws: web.WebSocketResponse) -> None:
+        await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"access token expired: reconnect with a fresh one")
 
     async def _converse(self, connection: Connection) -> None:
         async for message in connection.ws:

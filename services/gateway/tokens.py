@@ -52,7 +52,12 @@ class Tokens:
 
     def access_user(self, token: str) -> str:
         """The user an access token speaks for."""
-        return self._decode(token, ACCESS)["sub"]
+        return self.access_session(token)[0]
+
+    def access_session(self, token: str) -> tuple[str, float]:
+        """The user an access token speaks for, and when it stops speaking (unix time)."""
+        claims = self._decode(token, ACCESS)
+        return claims["sub"], float(claims["exp"])
 
     def refresh_claims(self, token: str) -> RefreshClaims:
         claims = self._decode(token, REFRESH)

@@ -14,8 +14,9 @@ from aiohttp.test_utils import TestClient
 
 from common.presence import Presence, Route, alive_key, presence_key
 from gateway.app import HUB
+from gateway.tokens import Tokens
 from gateway_fakes import SLOW_TEXT, World
-from gateway_helpers import create_user, start_gateway
+from gateway_helpers import SECRET, create_user, start_gateway
 
 pytestmark = pytest.mark.integration
 
@@ -258,3 +259,11 @@ async def test_shutdown_closes_sockets_with_1001_and_retires_presence(upstream_a
     finally:
         await client.close()
         await upstreams.close()
+
+
+async def test_the_socket_closes_when_its_access_token_expires(gateway: TestClient) -> None:
+    short_lived = Tokens(SECRET, access_ttl_s=1, refresh_ttl_s=60).issue(str(uuid.uuid4())).access_token
+    async with gateway.ws_connect(f"/messenger/ws?token={short_lived}") as ws:
+        closing = await asyncio.wait_for(ws.receive(), 5)
+    assert closing.type is WSMsgType.CLOSE
+    assert ws.close_code == 1008
