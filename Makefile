@@ -53,3 +53,4 @@ clean: clean-data ## also remove the virtualenv
 	rm -rf $(VENV)
 
 -include k8s.mk
+-include bench.mk
