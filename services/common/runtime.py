@@ -1,4 +1,5 @@
-"""The life of a service process: event loop, SIGTERM, gRPC server with health, admin HTTP.
+"""The life of a service process: event loop, SIGTERM, gRPC server with health, admin HTTP;
+and `Batcher`, which lets concurrent requests share one round trip.
 
 Every service's `__main__` is `runtime.run(name, serve)` where `serve(stop)` starts
 its servers, waits for `stop` and shuts them down in order.
@@ -10,6 +11,7 @@ import asyncio
 import json
 import logging
 import signal
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 
 import grpc
@@ -128,3 +130,64 @@ def announce(service: str, **ports: int) -> None:
     """One line saying where a service listens; the dev launcher prints these."""
     log.info("%s listening on %s", service, ", ".join(f"{k}:{v}" for k, v in ports.items()),
              extra={"ports": ports})
+
+
+class Batcher:
+    """Coalesces concurrent calls into one call per batch (a group commit).
+
+    `flush(items)` takes the items of every waiting submission at once and returns
+    one result per item. At most one flush runs at a time: what is submitted while
+    it runs waits and goes together in the next one, so batches grow with the load
+    and an idle system pays nothing but a loop turn. Each submitter gets the results
+    of its own items, once they are done. When a batch of several submissions fails,
+    each is retried on its own (all at once, as they would have run unbatched), so
+    one bad submission fails alone.
+    """
+
+    def __init__(self, flush: Callable[[list], Awaitable[list]], max_items: int) -> None:
+        self._flush = flush
+        self._max_items = max_items
+        self._waiting: deque[tuple[list, asyncio.Future]] = deque()
+        self._worker: asyncio.Task | None = None
+
+    async def submit(self, items: list) -> list:
+        future = asyncio.get_running_loop().create_future()
+        self._waiting.append((items, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch = [self._waiting.popleft()]
+            size = len(batch[0][0])
+            while self._waiting and size + len(self._waiting[0][0]) <= self._max_items:
+                batch.append(self._waiting.popleft())
+                size += len(batch[-1][0])
+            try:
+                results = await self._flush([item for items, _ in batch for item in items])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc=exc)
+                else:
+                    await asyncio.gather(*(self._alone(items, future) for items, future in batch))
+                continue
+            start = 0
+            for items, future in batch:
+                _settle(future, results[start:start + len(items)])
+                start += len(items)
+
+    async def _alone(self, items: list, future: asyncio.Future) -> None:
+        try:
+            _settle(future, await self._flush(items))
+        except Exception as exc:
+            _settle(future, exc=exc)
+
+
+def _settle(future: asyncio.Future, result=None, exc: BaseException | None = None) -> None:
+    if future.done():  # its submitter was cancelled: the work is done (or failed) all the same
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)

@@ -16,7 +16,8 @@ from collections import OrderedDict
 
 from prometheus_client import Counter as Metric
 
-from common.presence import Presence, Route
+from common.presence import Presence, Route, channel
+from common.runtime import Batcher
 from common.rpc.unread.v1 import counter_pb2, counter_pb2_grpc, messenger_pb2, messenger_pb2_grpc, types_pb2
 from syncer import frames
 
@@ -26,6 +27,10 @@ LIVE_DELIVERIES = Metric("syncer_live_deliveries_total", "Messages published to 
 COUNTED = Metric("syncer_undelivered_total", "Recipients with no live socket: their messages were counted")
 
 MEMBERS_CACHE_SIZE = 100_000
+# Events per Apply call when concurrent flows' events are coalesced (the relay's batches fit whole).
+APPLY_BATCH = 1000
+# Users per presence lookup, and frames per publish pipeline, when concurrent flows share them.
+REDIS_BATCH = 500
 
 
 class Flows:
@@ -38,6 +43,11 @@ class Flows:
         self._members: OrderedDict[str, list[str]] = OrderedDict()
         self._tasks: set[asyncio.Task] = set()
         self.applied_outbox_ids: list[int] = []
+        # Concurrent flows share round trips: one Apply per batch of counter events, one
+        # Redis pipeline per batch of presence lookups and of published frames.
+        self._applier = Batcher(self._apply_batch, APPLY_BATCH)
+        self._lookups = Batcher(self._instances_batch, REDIS_BATCH)
+        self._publisher = Batcher(self._publish_batch, REDIS_BATCH)
 
     async def create_chat(self, request: messenger_pb2.CreateChatRequest) -> messenger_pb2.CreateChatResponse:
         created = await self.messenger.CreateChat(request)
@@ -48,7 +58,7 @@ class Flows:
 
     async def send(self, sender_id: str, chat_id: str, messages) -> list[types_pb2.Message]:
         recipients = [m for m in await self._chat_members(chat_id) if m != sender_id]
-        routes = await self.presence.instances(recipients) if recipients else {}
+        routes = await self._instances(recipients) if recipients else {}
         sent = await self.messenger.SendMessages(messenger_pb2.SendMessagesRequest(
             sender_id=sender_id, chat_id=chat_id, messages=messages,
             live_recipient_ids=[u for u in recipients if routes.get(u)]))
@@ -64,10 +74,13 @@ class Flows:
         frame = frames.live_messages(chat_id, messages)
         seqs = tuple(sorted(fresh))
         live = [u for u in sent.recipient_ids if routes.get(u)]
-        receipts = await asyncio.gather(*(
-            asyncio.gather(*(self.presence.publish(i, Route(u, frame, chat_id, seqs)) for i in routes[u])) for u in live))
+        targets = [(u, i) for u in live for i in routes[u]]
+        receipts = await self._publisher.submit([(i, Route(u, frame, chat_id, seqs)) for u, i in targets]) if targets else []
+        received = {u: 0 for u in live}
+        for (u, _), count in zip(targets, receipts):
+            received[u] += count
         LIVE_DELIVERIES.inc(len(live))
-        return [u for u, received in zip(live, receipts) if sum(received) == 0]
+        return [u for u in live if received[u] == 0]
 
     async def _count_undelivered(self, chat_id: str, seqs: list[int], users: list[str],
                                  events: list[types_pb2.CounterEvent]) -> None:
@@ -95,18 +108,44 @@ class Flows:
         await self.apply(list(resolved.events))
 
     async def apply(self, events: list[types_pb2.CounterEvent]) -> None:
-        """Counter events -> the counter service -> a frame to every socket of each user affected."""
-        if not events:
-            return
+        """Counter events -> the counter service -> a frame to every socket of each user affected.
+
+        Returns once these events are applied and pushed. Events of concurrent flows go to
+        the counter service together, in one Apply (it sorts them per counter by version).
+        """
+        if events:
+            await self._applier.submit(list(events))
+
+    async def _apply_batch(self, events: list[types_pb2.CounterEvent]) -> list[None]:
         applied = await self.counter.Apply(counter_pb2.ApplyRequest(events=events))
         self.applied_outbox_ids += [e.id for e in events]
         await self.push_counters(list(applied.changed))
+        return [None] * len(events)
 
     async def push_counters(self, values: list[types_pb2.CounterValue]) -> None:
-        routes = await self.presence.instances(sorted({v.user_id for v in values}))
-        await asyncio.gather(*(
-            self.presence.publish(instance, Route(v.user_id, frames.unread(v.chat_id, v.unread, v.total)))
-            for v in values for instance in routes.get(v.user_id, ())))
+        if not values:
+            return
+        routes = await self._instances(sorted({v.user_id for v in values}))
+        routed = [(instance, Route(v.user_id, frames.unread(v.chat_id, v.unread, v.total)))
+                  for v in values for instance in routes.get(v.user_id, ())]
+        if routed:
+            await self._publisher.submit(routed)
+
+    async def _instances(self, user_ids: list[str]) -> dict[str, list[str]]:
+        """Presence of these users, looked up together with the other flows' lookups of the moment."""
+        return dict(zip(user_ids, await self._lookups.submit(user_ids)))
+
+    async def _instances_batch(self, user_ids: list[str]) -> list[list[str]]:
+        routes = await self.presence.instances(sorted(set(user_ids)))
+        return [routes[u] for u in user_ids]
+
+    async def _publish_batch(self, routed: list[tuple[str, Route]]) -> list[int]:
+        """Publishes in one pipeline; how many gateway processes received each (0 or 1),
+        as `Presence.publish` says it."""
+        async with self.presence.redis.pipeline(transaction=False) as pipe:
+            for instance, route in routed:
+                pipe.publish(channel(instance), route.encode())
+            return await pipe.execute()
 
     async def _chat_members(self, chat_id: str) -> list[str]:
         members = self._members.get(chat_id)
@@ -137,3 +176,4 @@ class Flows:
         """Waits for background work on shutdown, so a SIGTERM loses nothing it could finish."""
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
+
