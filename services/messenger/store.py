@@ -129,6 +129,43 @@ async def _record_changes(conn: asyncpg.Connection, chat_id: uuid.UUID, deltas: 
     return [CounterEvent(r["id"], str(r["user_id"]), str(r["chat_id"]), r["delta"], r["version"]) for r in rows]
 
 
+# `Truth.send` without idempotency keys, as one statement: lock the chat row and take the
+# next seqs (only if the sender is a member), store the messages, put a copy in every
+# other member's inbox (pending for the live ones), and for each recipient that is not
+# live bump the member's version and write the outbox event. Rows come back tagged:
+# m = a stored message, r = a recipient, e = an event (its version in `seq`).
+_SEND_UNKEYED = """
+WITH chat AS (
+    UPDATE chats SET last_seq = last_seq + cardinality($3::text[])
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM chat_members WHERE chat_id = $1 AND user_id = $2)
+    RETURNING last_seq - cardinality($3::text[]) AS base
+), stored AS (
+    INSERT INTO messages (id, chat_id, seq, user_id, text, status)
+    SELECT t.id, $1, chat.base + t.n, $2, t.text, t.status
+    FROM chat, unnest($5::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS t(id, text, status, n)
+    RETURNING id, text, status, create_time, seq
+), recipients AS (
+    SELECT m.user_id FROM chat_members m WHERE m.chat_id = $1 AND m.user_id <> $2 AND EXISTS (SELECT 1 FROM chat)
+), boxed AS (
+    INSERT INTO inbox (user_id, chat_id, seq, pending)
+    SELECT r.user_id, $1, s.seq, r.user_id = ANY($6::uuid[]) FROM recipients r CROSS JOIN stored s
+), bumped AS (
+    UPDATE chat_members m SET unread_version = m.unread_version + 1, unread_changed_at = now()
+    FROM recipients r
+    WHERE m.chat_id = $1 AND m.user_id = r.user_id AND NOT m.user_id = ANY($6::uuid[])
+    RETURNING m.user_id, m.unread_version
+), events AS (
+    INSERT INTO counter_outbox (user_id, chat_id, delta, version)
+    SELECT user_id, $1, cardinality($3::text[]), unread_version FROM bumped
+    RETURNING id, user_id, delta, version
+)
+SELECT 'm' AS kind, id, NULL::uuid AS user_id, text, status, create_time, seq, NULL::bigint AS event_id,
+       NULL::bigint AS delta FROM stored
+UNION ALL SELECT 'r', NULL, user_id, NULL, NULL, NULL, NULL, NULL, NULL FROM recipients
+UNION ALL SELECT 'e', NULL, user_id, NULL, NULL, NULL, version, id, delta FROM events
+"""
+
+
 class Truth:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -176,6 +213,8 @@ class Truth:
         if not messages:
             raise invalid("messages must not be empty")
         live = {parse_uuid(u, "live_recipient_id") for u in live_recipient_ids}
+        if all(m.client_id is None for m in messages):
+            return await self._send_unkeyed(sender, chat, messages, live)
         async with self.pool.acquire() as conn, conn.transaction():
             # Locking the chat row orders concurrent sends and makes the idempotency check race-free.
             last_seq = await conn.fetchval("SELECT last_seq FROM chats WHERE id = $1 FOR UPDATE", chat)
@@ -191,6 +230,23 @@ class Truth:
             events = await self._deliver_to_inboxes(conn, chat, recipients, live, [m.seq for m in stored])
         return SendResult(_in_request_order(messages, existing, fresh, stored), [str(r) for r in recipients],
                           events, [m.seq for m in stored])
+
+    async def _send_unkeyed(self, sender: uuid.UUID, chat: uuid.UUID, messages: list[NewMessage],
+                            live: set[uuid.UUID]) -> SendResult:
+        """`send` without idempotency keys (nothing to look up first): the same steps in one
+        statement, so one round trip. The chat row's lock orders concurrent sends as in `send`."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(_SEND_UNKEYED, chat, sender, [m.text for m in messages],
+                                    [m.status for m in messages], [uuid.uuid4() for _ in messages], list(live))
+            if not rows:
+                exists = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM chats WHERE id = $1)", chat)
+                raise forbidden("not a member of this chat") if exists else not_found("chat not found")
+        stored = sorted((StoredMessage(str(r["id"]), str(chat), str(sender), r["text"], r["status"], r["create_time"],
+                                       r["seq"]) for r in rows if r["kind"] == "m"), key=lambda m: m.seq)
+        recipients = sorted(r["user_id"] for r in rows if r["kind"] == "r")
+        events = sorted((CounterEvent(r["event_id"], str(r["user_id"]), str(chat), r["delta"], r["seq"])
+                         for r in rows if r["kind"] == "e"), key=lambda e: e.user_id)
+        return SendResult(stored, [str(r) for r in recipients], events, [m.seq for m in stored])
 
     async def _already_stored(self, conn: asyncpg.Connection, chat: uuid.UUID, sender: uuid.UUID,
                               messages: list[NewMessage]) -> dict[str, StoredMessage]:
