@@ -166,6 +166,25 @@ UNION ALL SELECT 'e', NULL, user_id, NULL, NULL, NULL, version, id, delta FROM e
 """
 
 
+# A confirmed live delivery as one statement: the copies are deleted (read), and if some
+# had been counted meanwhile (the sweeper gave up on them) the change is recorded as in
+# `_record_changes`.
+_CONFIRM_DELIVERED = """
+WITH gone AS (
+    DELETE FROM inbox WHERE user_id = $1 AND chat_id = $2 AND seq = ANY($3::bigint[]) RETURNING pending
+), counted AS (
+    SELECT count(*) FILTER (WHERE NOT pending) AS counted FROM gone
+), bumped AS (
+    UPDATE chat_members SET unread_version = unread_version + 1, unread_changed_at = now()
+    WHERE chat_id = $2 AND user_id = $1 AND (SELECT counted FROM counted) > 0
+    RETURNING unread_version
+)
+INSERT INTO counter_outbox (user_id, chat_id, delta, version)
+SELECT $1, $2, -(SELECT counted FROM counted), unread_version FROM bumped
+RETURNING id, user_id, chat_id, delta, version
+"""
+
+
 class Truth:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -342,11 +361,12 @@ class Truth:
     async def resolve_delivery(self, user_id: str, chat_id: str, seqs: list[int], delivered: bool) -> list[CounterEvent]:
         """Delivered: the pending copies become read. Not delivered: they start counting."""
         user, chat = parse_uuid(user_id, "user_id"), parse_uuid(chat_id, "chat_id")
+        if delivered:
+            # Rows the sweeper already counted are read now too: they were delivered after all.
+            # One statement (its own transaction) deletes them and records the change, if any.
+            rows = await self.pool.fetch(_CONFIRM_DELIVERED, user, chat, seqs)
+            return [CounterEvent(r["id"], str(r["user_id"]), str(r["chat_id"]), r["delta"], r["version"]) for r in rows]
         async with self.pool.acquire() as conn, conn.transaction():
-            if delivered:
-                # Rows the sweeper already counted are read now too: they were delivered after all.
-                _, events = await self._mark_read(conn, chat, user, "seq = ANY($3::bigint[])", seqs)
-                return events
             counted = await conn.fetchval(
                 """
                 WITH settled AS (
