@@ -86,12 +86,26 @@ end
 return total
 """
 
-_APPLY_RUNS = """
-UPDATE counters c SET unread = c.unread + r.delta, version = r.last_version, updated_at = now()
-FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[])
-     AS r(user_id, chat_id, delta, first_version, last_version)
-WHERE c.user_id = r.user_id AND c.chat_id = r.chat_id AND c.version = r.first_version - 1
-RETURNING c.user_id, c.chat_id, c.unread, c.version
+# Applies each key's run (delta, first version, last version) where the counter is at the
+# version just before it (compare-and-set); a run starting at version 1 whose counter has
+# no row yet becomes the row. One statement: one round trip, one transaction.
+_APPLY_RUNS_AND_FIRST = """
+WITH r AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[])
+         AS r(user_id, chat_id, delta, first_version, last_version)
+), updated AS (
+    UPDATE counters c SET unread = c.unread + r.delta, version = r.last_version, updated_at = now()
+    FROM r WHERE c.user_id = r.user_id AND c.chat_id = r.chat_id AND c.version = r.first_version - 1
+    RETURNING c.user_id, c.chat_id, c.unread, c.version
+), inserted AS (
+    INSERT INTO counters (user_id, chat_id, unread, version)
+    SELECT r.user_id, r.chat_id, r.delta, r.last_version FROM r
+    WHERE r.first_version = 1
+      AND NOT EXISTS (SELECT 1 FROM updated u WHERE u.user_id = r.user_id AND u.chat_id = r.chat_id)
+    ON CONFLICT DO NOTHING
+    RETURNING user_id, chat_id, unread, version
+)
+SELECT * FROM updated UNION ALL SELECT * FROM inserted
 """
 
 # A missing counter is a member whose chat began at version 0 with nothing unread.
@@ -165,14 +179,11 @@ class CounterStore:
         return Applied(list(changed.values()), totals, duplicates, len(rebuilt))
 
     async def _apply_runs(self, runs: dict[Key, tuple[int, int, int]]) -> dict[Key, Value]:
-        keys = list(runs)
-        columns = _columns((k.user_id, k.chat_id, *runs[k]) for k in keys)
-        async with self.pool.acquire() as conn, conn.transaction():
-            applied = {v.key: v for v in map(_value, await conn.fetch(_APPLY_RUNS, *columns))}
-            first = [(k.user_id, k.chat_id, runs[k][0], runs[k][2]) for k in keys if k not in applied and runs[k][1] == 1]
-            if first:
-                applied.update((v.key, v) for v in map(_value, await conn.fetch(_INSERT_FIRST_RUNS, *_columns(first))))
-        return applied
+        # One statement, so one round trip and its own transaction: the compare-and-set
+        # update, then the first runs of counters that have no row yet. Keys in a fixed
+        # order, so concurrent batches tend to lock rows in the same order.
+        columns = _columns((k.user_id, k.chat_id, *runs[k]) for k in sorted(runs, key=lambda k: (k.user_id, k.chat_id)))
+        return {v.key: v for v in map(_value, await self.pool.fetch(_APPLY_RUNS_AND_FIRST, *columns))}
 
     async def _versions(self, keys: list[Key]) -> dict[Key, Value]:
         if not keys:
