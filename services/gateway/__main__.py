@@ -3,11 +3,12 @@ import functools
 import logging
 import sys
 
+import redis.asyncio as aioredis
 from aiohttp import web
 
 from common import logs, runtime
 from common.config import ConfigError
-from common.stores import connect_postgres, connect_redis
+from common.stores import connect_postgres
 from gateway.app import build_app
 from gateway.config import GatewaySettings, load_settings, weak_secret
 from gateway.upstreams import Upstreams
@@ -16,6 +17,19 @@ log = logging.getLogger("gateway")
 
 # Lets open requests finish after SIGTERM; sockets are closed (1001) right away.
 SHUTDOWN_GRACE_S = 10.0
+# Every socket that opens or closes writes its presence; when more than this many Redis
+# calls are in flight at once, the next one waits (up to REDIS_WAIT_S) for a connection.
+REDIS_CONNECTIONS = 100
+REDIS_WAIT_S = 5.0
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    """`common.stores.connect_redis` with a pool that waits for a free connection: redis-py's
+    default pool fails the call at once (MaxConnectionsError) when its 100 are busy, which
+    closed sockets of a burst of connects with 1013 and left disconnects unrecorded."""
+    pool = aioredis.BlockingConnectionPool.from_url(url, decode_responses=True, health_check_interval=30,
+                                                    max_connections=REDIS_CONNECTIONS, timeout=REDIS_WAIT_S)
+    return aioredis.Redis(connection_pool=pool)
 
 
 async def serve(settings: GatewaySettings, stop: asyncio.Event) -> None:
