@@ -1,7 +1,7 @@
 """The life of a service process: event loop, SIGTERM, gRPC server with health, admin HTTP;
 and `Batcher`, which lets concurrent requests share one round trip.
 
-Every service's `__main__` is `runtime.run(name, serve)` where `serve(stop)` starts
+Every service's `__main__` is `runtime.run(serve)` where `serve(stop)` starts
 its servers, waits for `stop` and shuts them down in order.
 """
 
