@@ -21,6 +21,9 @@ SHUTDOWN_GRACE_S = 10.0
 # calls are in flight at once, the next one waits (up to REDIS_WAIT_S) for a connection.
 REDIS_CONNECTIONS = 100
 REDIS_WAIT_S = 5.0
+# Connections waiting to be accepted; aiohttp's default (128) overflows when hundreds of
+# clients connect at once, and each overflowed SYN is retried by the client after 1 s.
+LISTEN_BACKLOG = 1024
 
 
 def connect_redis(url: str) -> aioredis.Redis:
@@ -42,7 +45,7 @@ async def serve(settings: GatewaySettings, stop: asyncio.Event) -> None:
     runner = web.AppRunner(build_app(settings, pool, redis, upstreams), access_log=None,
                            shutdown_timeout=SHUTDOWN_GRACE_S)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+    await web.TCPSite(runner, "0.0.0.0", settings.port, backlog=LISTEN_BACKLOG).start()
     runtime.announce("gateway", http=settings.port)
     await stop.wait()
     await runner.cleanup()
