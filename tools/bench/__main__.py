@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -50,7 +51,9 @@ async def main(args: argparse.Namespace) -> int:
     fds = raise_fd_limit()  # the services inherit it: the gateway needs one per socket
     started = time.monotonic()
     log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="bench-logs-"))
-    say(f"profile {profile.name}: {', '.join(names)}; service logs in {log_dir}")
+    keep_logs = args.log_dir is not None
+    say(f"profile {profile.name}: {', '.join(names)}; service logs in {log_dir}"
+        + ("" if keep_logs else " (removed at the end unless a scenario fails)"))
     failed: list[str] = []
     with Servers() as servers:
         run = Run(servers, profile, log_dir)
@@ -65,6 +68,10 @@ async def main(args: argparse.Namespace) -> int:
                 failed.append(name)
                 say(f"{name} FAILED:\n{traceback.format_exc()}")
             say(f"{name} done in {time.monotonic() - t0:.1f}s")
+    if failed:
+        say(f"the services' logs are kept in {log_dir}")
+    elif not keep_logs:
+        shutil.rmtree(log_dir, ignore_errors=True)
     meta["scenarios"] = names
     meta["failed"] = failed
     meta["duration_s"] = round(time.monotonic() - started, 1)

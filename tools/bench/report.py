@@ -74,7 +74,6 @@ TARGETS: list[tuple[str, Callable[[Run], float | None], str, float, str]] = [
     ("unread right after the last ack, p99", _lat("unread.right_after_burst", "p99"), "<", 50, "ms"),
     ("history page of 50, p50, near the start", _lat("history.start", "p50"), "<", 5, "ms"),
     ("history page of 50, p50, deep", _lat("history.deep", "p50"), "<", 5, "ms"),
-    ("history page of 50, p50, deep, first visit", _lat("history.deep_first_visit", "p50"), "<", 5, "ms"),
     ("idle WebSockets held by one gateway", _extra("connections.idle", "held"), ">=", 10_000, "sockets"),
     ("gateway memory per idle WebSocket", _bytes_per_socket, "<", 50_000, "bytes"),
     ("reconcile full run, 1,000,000 pairs, 2 shards", _full_2shards, "<", 20, "s"),

@@ -18,6 +18,7 @@ import multiprocessing
 import queue as queue_module
 import random
 import resource
+import threading
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -78,10 +79,8 @@ def run_workers(jobs: list[tuple[Callable, dict]], syncs: int = 1, between: Call
     deadline = time.monotonic() + timeout_s
     try:
         for k in range(syncs):
-            try:
-                barrier.wait(BARRIER_TIMEOUT_S)
-            except Exception:
-                break  # a worker failed: its traceback is in the queue
+            if not _wait_at(barrier, processes):
+                break  # a worker failed: its traceback is in the queue (or it died without one)
             if between is not None:
                 between(k)
         while len(collected) + len(errors) < len(jobs):
@@ -107,6 +106,28 @@ def run_workers(jobs: list[tuple[Callable, dict]], syncs: int = 1, between: Call
             if p.is_alive():
                 p.terminate()
                 p.join()
+
+
+def _wait_at(barrier, processes) -> bool:
+    """The parent's turn at the barrier, watching the workers: one that exits before
+    arriving (an import error, a crash) breaks the barrier instead of leaving the rest
+    waiting for BARRIER_TIMEOUT_S. False when the barrier broke."""
+    outcome: list[bool] = []
+
+    def wait() -> None:
+        try:
+            barrier.wait(BARRIER_TIMEOUT_S)
+            outcome.append(True)
+        except threading.BrokenBarrierError:
+            outcome.append(False)
+
+    waiter = threading.Thread(target=wait, daemon=True)
+    waiter.start()
+    while waiter.is_alive():
+        waiter.join(0.2)
+        if waiter.is_alive() and any(p.exitcode is not None for p in processes):
+            barrier.abort()
+    return outcome == [True]
 
 
 # ---------------------------------------------------------------- helpers
